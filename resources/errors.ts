@@ -13,6 +13,33 @@ export const ERROR_CODES = {
   CONFLICT: { status: 409, summary: 'An update carried a stale resourceVersion; re-read the resource and try again.' },
   ALREADY_EXISTS: { status: 409, summary: 'A create named a resource that already exists.' },
   STATE_IO: { status: 500, summary: 'The state directory could not be read or written.' },
+  BAD_REQUEST: { status: 400, summary: 'A request is malformed: not valid JSON or YAML, or missing a required field.' },
+  TOKEN_IN_QUERY: { status: 400, summary: 'A bearer token was sent in the URL query string; it is refused there and must go in the Authorization header.' },
+  UNAUTHENTICATED: { status: 401, summary: 'No bearer token, or one that is malformed, unknown, expired or revoked.' },
+  FORBIDDEN_SCOPE: { status: 403, summary: 'The token lacks the scope the request needs (insufficient_scope).' },
+  FORBIDDEN_HOST: { status: 403, summary: 'The Host header names a host this server does not answer for (DNS-rebinding protection).' },
+  FORBIDDEN_ORIGIN: { status: 403, summary: 'A browser Origin that is not allowed (DNS-rebinding and cross-site protection).' },
+  METHOD_NOT_ALLOWED: { status: 405, summary: 'The REST API does not change resources directly; changes go through proposals.' },
+  PAYLOAD_TOO_LARGE: { status: 413, summary: 'The request body is larger than the server accepts.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The request body has a Content-Type the endpoint does not read.' },
+  RATE_LIMITED: { status: 429, summary: 'Too many requests with this token in the last minute; retry after the Retry-After seconds.' },
+  PROPOSAL_NOT_FOUND: { status: 404, summary: 'No proposal has this name.' },
+  SELF_APPROVAL: { status: 403, summary: 'The approver is the proposer; approval needs a different identity (two-person rule).' },
+  PROPOSAL_NOT_PENDING: { status: 409, summary: 'The proposal can no longer be decided: it is expired, rejected, applied, stale, failed or being applied.' },
+  PROPOSAL_STALE: { status: 409, summary: 'A target changed since the proposal was made; it was marked Stale and not applied.' },
+  PROPOSAL_TOO_LARGE: { status: 413, summary: 'The proposal has more changes, or a larger diff, than the server accepts.' },
+  AUDIT_UNAVAILABLE: { status: 503, summary: 'The audit log cannot be written, so mutating requests are refused (fail closed).' },
+  MANIFEST_PATH_OUTSIDE: { status: 400, summary: 'A manifest path a proposal would write resolves outside the manifests directory.' },
+  APPLY_FAILED: { status: 500, summary: 'Writing an approved proposal to the manifests directory (or committing it) failed; the proposal is Failed.' },
+  PACKAGE_INVALID: { status: 422, summary: 'A package name or version breaks Debian\'s rules; nothing was passed to apt.' },
+  PACKAGE_NOT_AVAILABLE: { status: 404, summary: 'The configured repositories offer no such package, or not the pinned version.' },
+  APT_LOCKED: { status: 503, summary: 'Another process held the dpkg lock for longer than the lock timeout.' },
+  APT_FAILED: { status: 500, summary: 'apt-get or dpkg ran and failed; the message carries their own error lines.' },
+  APT_MISSING: { status: 503, summary: 'apt-get, apt-cache or dpkg-query is not installed on this host.' },
+  INVALID_ARGUMENTS: { status: 400, summary: 'An MCP tool call\'s arguments do not match the tool\'s input schema (unknown fields, wrong types, too long).' },
+  NO_CHANGE: { status: 409, summary: 'The requested change would not change anything, so no proposal was made.' },
+  SERVICE_UNAVAILABLE: { status: 503, summary: 'A service the request needs (the proposal service) is not running on this server.' },
+  INTERNAL: { status: 500, summary: 'An unexpected failure; the server log has the details.' },
 } as const;
 
 /** ErrorCode is one of the stable codes in ERROR_CODES. */
@@ -105,5 +132,17 @@ export class AlreadyExistsError extends SystemManagerError {
 export class StateIOError extends SystemManagerError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('STATE_IO', message, options);
+  }
+}
+
+/** ForbiddenScopeError: the caller's token lacks `scope` (OAuth's insufficient_scope). */
+export class ForbiddenScopeError extends SystemManagerError {
+  readonly scope: string;
+  constructor(scope: string, action?: string) {
+    super('FORBIDDEN_SCOPE', `insufficient_scope: ${action ? `${action} needs` : 'this needs'} the ${scope} scope`);
+    this.scope = scope;
+  }
+  override toJSON(): { code: ErrorCode; message: string; error: 'insufficient_scope'; scope: string } {
+    return { code: this.code, message: this.message, error: 'insufficient_scope', scope: this.scope };
   }
 }
