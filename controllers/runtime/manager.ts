@@ -3,6 +3,7 @@
 // deadline, maps each outcome to a retry, a condition, an event, a log line and metrics, and shuts
 // down gracefully.
 
+import { setMaxListeners } from 'node:events';
 import type { KindName } from '../../resources/kinds.ts';
 import { parseResourceKey, resourceKey } from '../../resources/kinds.ts';
 import type { Logger } from '../../resources/log.ts';
@@ -125,7 +126,9 @@ export class ControllerManager {
   private readonly shutdownGraceMs: number;
   private readonly abandonGraceMs: number;
   private readonly controllers = new Map<string, RunningController>();
-  private readonly stopController = new AbortController();
+  // Every running reconcile listens on this one signal; with many workers that is more than
+  // EventTarget's default of 10 listeners, which is expected here, not a leak (each is removed).
+  private readonly stopController = withUnlimitedListeners(new AbortController());
   private state: 'new' | 'started' | 'stopped' = 'new';
   private unwatch: (() => void) | undefined;
   private stopping: Promise<void> | undefined;
@@ -429,4 +432,9 @@ function afterAbort(signal: AbortSignal, graceMs: number): { promise: Promise<{ 
       clearTimeout(timer);
     },
   };
+}
+
+function withUnlimitedListeners(controller: AbortController): AbortController {
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
