@@ -23,7 +23,7 @@ export interface FakeContainer {
   name: string;
   request: ContainerCreateRequest;
   imageId: string;
-  status: 'created' | 'running' | 'exited' | 'restarting';
+  status: 'created' | 'running' | 'exited' | 'restarting' | 'paused';
   startedAt?: string;
   finishedAt?: string;
   exitCode: number;
@@ -44,6 +44,8 @@ export class FakeDockerEngine implements DockerEngine {
   readonly exitOnStart = new Set<string>();
   /** pullable: references a pull succeeds for (anything else fails like an unreachable registry). */
   readonly pullable = new Map<string, string>();
+  /** before: called at the start of every call of an operation (`create`, `stop`, ...), to look at the world mid-reconcile. */
+  readonly before = new Map<string, () => void>();
   /** failures: the next call of an operation (`create`, `start`, ...) throws this error once. */
   readonly failures = new Map<string, Error>();
   now: () => Date = () => new Date();
@@ -114,7 +116,8 @@ export class FakeDockerEngine implements DockerEngine {
       imageId: c.imageId,
       labels: { ...(c.request.Labels ?? {}) },
       status: c.status,
-      running: c.status === 'running',
+      running: c.status === 'running' || c.status === 'paused',
+      paused: c.status === 'paused',
       restarting: c.status === 'restarting',
       exitCode: c.exitCode,
       error: '',
@@ -158,7 +161,7 @@ export class FakeDockerEngine implements DockerEngine {
   async stopContainer(id: string): Promise<void> {
     this.check('stop');
     const c = this.containers.get(id);
-    if (!c || c.status !== 'running') return;
+    if (!c || (c.status !== 'running' && c.status !== 'paused')) return;
     c.status = 'exited';
     c.exitCode = 0;
     c.finishedAt = this.now().toISOString();
@@ -173,6 +176,23 @@ export class FakeDockerEngine implements DockerEngine {
     c.startedAt = this.now().toISOString();
     this.calls.push(`restart ${c.name}`);
     this.emit('restart', c);
+  }
+
+  async unpauseContainer(id: string): Promise<void> {
+    this.check('unpause');
+    const c = this.get(id, 'unpause');
+    if (c.status !== 'paused') throw new DockerApiError(`unpause container ${id}`, 409, `Container ${id} is not paused`);
+    c.status = 'running';
+    this.calls.push(`unpause ${c.name}`);
+    this.emit('unpause', c);
+  }
+
+  /** logs: what tailLogs returns per container name. */
+  readonly logs = new Map<string, string>();
+
+  async tailLogs(id: string): Promise<string> {
+    this.check('logs');
+    return this.logs.get(this.get(id, 'logs').name) ?? '';
   }
 
   async removeContainer(id: string): Promise<void> {
@@ -223,6 +243,7 @@ export class FakeDockerEngine implements DockerEngine {
   }
 
   private check(op: string): void {
+    this.before.get(op)?.();
     if (!this.available) throw new DockerUnavailableError(this.endpoint, `${op}: connect ECONNREFUSED ${this.endpoint}`);
     const f = this.failures.get(op);
     if (f) {
