@@ -39,7 +39,21 @@ export const ERROR_CODES = {
   INVALID_ARGUMENTS: { status: 400, summary: 'An MCP tool call\'s arguments do not match the tool\'s input schema (unknown fields, wrong types, too long).' },
   NO_CHANGE: { status: 409, summary: 'The requested change would not change anything, so no proposal was made.' },
   SERVICE_UNAVAILABLE: { status: 503, summary: 'A service the request needs (the proposal service) is not running on this server.' },
+  FILE_ROOTS_NOT_CONFIGURED: { status: 503, summary: 'file_operations is off: the server was started without any --file-root.' },
+  PATH_INVALID: { status: 400, summary: 'A file path is malformed: a NUL byte, `~`, a `..` segment, percent-encoding, or too long.' },
+  PATH_FORBIDDEN: { status: 403, summary: 'A file path resolves outside the allowed roots (also through a symlink), or names a special file (FIFO, device, socket, /proc).' },
+  PATTERN_TOO_COMPLEX: { status: 400, summary: 'A search pattern is longer, or has more wildcards, than the safe matcher accepts.' },
+  HOST_INVALID: { status: 400, summary: 'A host is neither a valid hostname nor an IP literal (or starts with `-`).' },
+  URL_INVALID: { status: 400, summary: 'A URL is malformed, not http/https, or carries credentials.' },
+  ADDRESS_BLOCKED: { status: 403, summary: 'http_request_test refused an address (loopback, private, link-local, CGNAT/tailnet, unspecified, metadata...) that the allowlist does not permit.' },
+  HTTP_REQUEST_FAILED: { status: 502, summary: 'http_request_test could not complete the request (connection, TLS, timeout, too many redirects).' },
+  BINARY_MISSING: { status: 503, summary: 'A system program a tool runs (ping, traceroute) is not installed on this host.' },
   INTERNAL: { status: 500, summary: 'An unexpected failure; the server log has the details.' },
+  DOCKER_UNAVAILABLE: { status: 503, summary: 'The Docker engine cannot be reached on its socket (not running, restarting, or no permission).' },
+  DOCKER_API_ERROR: { status: 502, summary: "The Docker engine refused a request; the message is the daemon's own." },
+  IMAGE_NOT_PRESENT: { status: 409, summary: 'The image is missing locally and pullPolicy Never forbids pulling it.' },
+  IMAGE_PULL_FAILED: { status: 502, summary: 'Pulling the image failed (registry unreachable, unknown image, no permission).' },
+  CONTAINER_START_FAILED: { status: 500, summary: 'Docker created the container but could not start it (port in use, missing command...); retried with backoff.' },
 } as const;
 
 /** ErrorCode is one of the stable codes in ERROR_CODES. */

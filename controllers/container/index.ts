@@ -78,7 +78,9 @@ export function createContainerController(manager: ControllerManager, opts: Cont
     ...(opts.portConflictRecheckMs !== undefined ? { portConflictRecheckMs: opts.portConflictRecheckMs } : {}),
     ...(opts.crashLoop ? { crashLoop: opts.crashLoop } : {}),
   });
-  const controller = manager.add({ name: 'container', ...opts.controller, kind: 'Container' }, reconciler);
+  // A recreate waits for the old container's stopTimeout, so the deadline is longer than the
+  // runtime's 60 s default.
+  const controller = manager.add({ name: 'container', timeoutMs: 5 * 60_000, ...opts.controller, kind: 'Container' }, reconciler);
   const ownership = opts.instance ? { instance: opts.instance } : {};
   const enqueueName = (name: string) => controller.enqueue(resourceKey('Container', name));
 
