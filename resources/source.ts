@@ -10,6 +10,7 @@ import { ManifestError } from './errors.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { duplicateErrors, findDuplicates, isManifestName, loadManifestFile, walkManifests, type LoadedResource } from './manifests.ts';
 import type { ResourceStore } from './store.ts';
+import type { DesiredResource } from './types.ts';
 
 const FOLLOW_UP_MS = 75;
 import { parseResourceKey } from './kinds.ts';
@@ -26,6 +27,14 @@ export interface ManifestSourceOptions {
   /** watch: false loads once and never watches (tests, one-shot tools). */
   watch?: boolean;
   logger?: Logger;
+  /**
+   * selects: which declared resources this agent sees (fleet targeting: `spec.hostSelector` against
+   * the Host labels, see selector.ts). The others never reach the store, so no controller, metric or
+   * read tool of this agent sees them; a resource that stops being selected is deleted from the store
+   * (and pruned like any deleted resource). Duplicate and empty-directory checks still count every
+   * declared resource. Default: everything.
+   */
+  selects?: (resource: DesiredResource) => boolean;
 }
 
 interface FileEntry {
@@ -52,6 +61,7 @@ export class ManifestSource {
   private readonly emptyGraceMs: number;
   private readonly watchFiles: boolean;
   private readonly log: Logger;
+  private readonly selects: (resource: DesiredResource) => boolean;
   private readonly files = new Map<string, FileEntry>();
   private effective = new Map<string, LoadedResource>();
   private dupErrors = new Map<string, ManifestError[]>();
@@ -73,6 +83,7 @@ export class ManifestSource {
     this.emptyGraceMs = opts.emptyGraceMs ?? 150;
     this.watchFiles = opts.watch ?? true;
     this.log = opts.logger ?? silentLogger;
+    this.selects = opts.selects ?? (() => true);
   }
 
   /** start loads every file once, applies them, and (unless watch is off) starts watching. */
@@ -264,6 +275,7 @@ export class ManifestSource {
 
     const changed: string[] = [];
     for (const [key, r] of next) {
+      if (!this.selects(r.resource)) continue;
       try {
         if (this.store.upsert(r.resource).change !== 'unchanged') changed.push(key);
       } catch (err) {
@@ -271,7 +283,8 @@ export class ManifestSource {
       }
     }
     for (const key of this.effective.keys()) {
-      if (next.has(key)) continue;
+      const r = next.get(key);
+      if (r && this.selects(r.resource)) continue;
       const { kind, name } = parseResourceKey(key);
       if (this.store.delete(kind, name)) changed.push(key);
     }
