@@ -14,7 +14,6 @@ import {
   isScalar,
   isSeq,
   stringify,
-  visit,
   type Document,
   type Node as YamlNode,
 } from 'yaml';
@@ -106,29 +105,31 @@ export function parseManifestText(text: string, file: string, limits: CodecLimit
     if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return; // empty document, as kubectl skips it
 
     // Walk the tree once for the things the yaml library allows but we refuse.
-    let depthProblem = false;
-    visit(doc, {
-      Pair(_key, pair, path) {
-        const key = isScalar(pair.key) ? pair.key.value : undefined;
-        const where = { file, ...at((pair.key as YamlNode | null)?.range?.[0]), document: index };
-        if (typeof key === 'string' && FORBIDDEN_KEYS.has(key)) {
-          errors.push(new ManifestError('YAML_INVALID', where, `the key "${key}" is not allowed`));
-        } else if (key === '<<') {
-          errors.push(new ManifestError('YAML_INVALID', where, 'merge keys (<<) are not supported; write the fields out'));
-        } else if (pair.key !== null && !isScalar(pair.key)) {
-          errors.push(new ManifestError('YAML_INVALID', where, 'mapping keys must be plain scalars'));
+    const refuse = (node: YamlNode | null | undefined, detail: string) =>
+      errors.push(new ManifestError('YAML_INVALID', { file, ...at(node?.range?.[0]), document: index }, detail));
+    const walk = (node: unknown, depth: number): void => {
+      if (!node || typeof node !== 'object' || isAlias(node)) return;
+      const n = node as YamlNode;
+      if (n.tag && !n.tag.startsWith('tag:yaml.org,2002:')) refuse(n, `custom tag ${n.tag} is not allowed`);
+      if (depth > limits.maxDepth) {
+        refuse(n, `nesting is deeper than ${limits.maxDepth} levels`);
+        return;
+      }
+      if (isMap(n)) {
+        for (const pair of n.items) {
+          const keyNode = pair.key as YamlNode | null;
+          const key = isScalar(keyNode) ? keyNode.value : undefined;
+          if (typeof key === 'string' && FORBIDDEN_KEYS.has(key)) refuse(keyNode, `the key "${key}" is not allowed`);
+          else if (key === '<<') refuse(keyNode, 'merge keys (<<) are not supported; write the fields out');
+          else if (keyNode !== null && !isScalar(keyNode)) refuse(keyNode, 'mapping keys must be plain scalars');
+          if (isScalar(keyNode) && keyNode.tag && !keyNode.tag.startsWith('tag:yaml.org,2002:')) refuse(keyNode, `custom tag ${keyNode.tag} is not allowed`);
+          walk(pair.value, depth + 1);
         }
-        if (!depthProblem && path.length > limits.maxDepth * 2) {
-          depthProblem = true;
-          errors.push(new ManifestError('YAML_INVALID', where, `nesting is deeper than ${limits.maxDepth} levels`));
-        }
-      },
-      Node(_key, node) {
-        if (node.tag && !node.tag.startsWith('tag:yaml.org,2002:')) {
-          errors.push(new ManifestError('YAML_INVALID', { file, ...at(node.range?.[0]), document: index }, `custom tag ${node.tag} is not allowed`));
-        }
-      },
-    });
+      } else if (isSeq(n)) {
+        for (const item of n.items) walk(item, depth + 1);
+      }
+    };
+    walk(doc.contents, 0);
     if (errors.length > before) return;
 
     let value: unknown;
