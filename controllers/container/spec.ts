@@ -5,7 +5,7 @@
 
 import { posix } from 'node:path';
 import { canonicalJson, sha256Hex } from '../../resources/canonical.ts';
-import { matchesSelector } from '../../resources/selector.ts';
+import { matchesSelector, type LabelSelector } from '../../resources/selector.ts';
 import type { ContainerCreateRequest } from './engine.ts';
 
 /** PullPolicy says when an image is pulled. */
@@ -42,18 +42,7 @@ export interface Healthcheck {
   startPeriod?: string;
 }
 
-/** LabelSelectorRequirement is one set-based requirement of a label selector. */
-export interface LabelSelectorRequirement {
-  key: string;
-  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
-  values?: string[];
-}
-
-/** LabelSelector is a Kubernetes label selector. */
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: LabelSelectorRequirement[];
-}
+export type { LabelSelector, LabelSelectorRequirement } from '../../resources/selector.ts';
 
 /** ContainerSpec is the desired state of a Container resource. */
 export interface ContainerSpec {
