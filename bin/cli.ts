@@ -2,6 +2,10 @@
 // bin/commands/ and returns its exit code instead of calling process.exit, so tests can run it.
 
 import { Command, CommanderError } from 'commander';
+import { registerAudit } from './commands/audit.ts';
+import { registerOperator } from './commands/operator.ts';
+import { registerServe } from './commands/serve.ts';
+import { registerToken } from './commands/token.ts';
 import { registerValidate } from './commands/validate.ts';
 
 /** CliIO is where commands write; tests pass buffers. */
@@ -34,7 +38,11 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError();
+  registerServe(program, io, setExit);
   registerValidate(program, io, setExit);
+  registerToken(program, io, setExit);
+  registerAudit(program, io, setExit);
+  registerOperator(program, io, setExit);
   try {
     await program.parseAsync([...argv]);
   } catch (err) {

@@ -46,7 +46,7 @@ export const ERROR_CODES = {
   HOST_INVALID: { status: 400, summary: 'A host is neither a valid hostname nor an IP literal (or starts with `-`).' },
   URL_INVALID: { status: 400, summary: 'A URL is malformed, not http/https, or carries credentials.' },
   ADDRESS_BLOCKED: { status: 403, summary: 'http_request_test refused an address (loopback, private, link-local, CGNAT/tailnet, unspecified, metadata...) that the allowlist does not permit.' },
-  HTTP_REQUEST_FAILED: { status: 502, summary: 'http_request_test could not complete the request (connection, TLS, timeout, too many redirects).' },
+  HTTP_REQUEST_FAILED: { status: 502, summary: 'http_request_test or check_ssl_certificate could not complete (connection, TLS handshake, timeout, too many redirects).' },
   BINARY_MISSING: { status: 503, summary: 'A system program a tool runs (ping, traceroute) is not installed on this host.' },
   INTERNAL: { status: 500, summary: 'An unexpected failure; the server log has the details.' },
   DOCKER_UNAVAILABLE: { status: 503, summary: 'The Docker engine cannot be reached on its socket (not running, restarting, or no permission).' },

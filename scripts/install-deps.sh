@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system parts the tests use (DESIGN §10): a Docker engine, static busybox for the
-# test image, dpkg-dev for local apt repositories, Prometheus, docker-compose (benchmark baseline).
+# test image, dpkg-dev for local apt repositories, Prometheus, docker-compose (benchmark baseline),
+# chromium for the browser tests of the approvals page.
 # Idempotent: when every package is already installed it only checks and exits (no apt-get update).
 set -euo pipefail
 
@@ -15,6 +16,10 @@ PACKAGES=(
   procps                    # ps/pgrep/pkill used by scripts and tests
   iproute2                  # ss, to see who listens on loopback ports
   ca-certificates           # npm registry over TLS
+  chromium                  # headless browser for the approvals page tests (playwright-core drives it)
+  iputils-ping              # ping, run by the ping_host tool (loopback targets in tests)
+  traceroute                # traceroute, run by the traceroute tool
+  openssl                   # self-signed certificates for the check_ssl_certificate tests
 )
 
 say() { printf '[install-deps] %s\n' "$*"; }
@@ -26,11 +31,14 @@ if [[ $EUID -ne 0 ]]; then
 fi
 
 installed() { [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]; }
+# Debian's prometheus package ships promtool; the metrics tests pipe scrapes into it by name.
+promtool_on_path() { command -v promtool >/dev/null || { say "promtool is not on PATH after installing prometheus"; exit 1; }; }
 
 missing=()
 for p in "${PACKAGES[@]}"; do installed "$p" || missing+=("$p"); done
 if [[ ${#missing[@]} -eq 0 ]]; then
   say "all ${#PACKAGES[@]} packages already installed"
+  promtool_on_path
   exit 0
 fi
 say "missing: ${missing[*]}"
@@ -76,4 +84,5 @@ if [[ -n $started ]]; then
 fi
 
 for p in "${PACKAGES[@]}"; do installed "$p" || { say "still not installed: $p"; exit 1; }; done
+promtool_on_path
 say "done"
