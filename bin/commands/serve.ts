@@ -25,6 +25,10 @@ export function parseListen(value: string): { host: string; port: number } {
   return { host: m[1] ?? m[2]!, port };
 }
 
+function collectList(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 function collectLabel(value: string, previous: Labels): Labels {
   const eq = value.indexOf('=');
   if (eq <= 0) throw new InvalidArgumentError(`expected KEY=VALUE, got ${JSON.stringify(value)}`);
@@ -67,7 +71,7 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
     .description('run the agent: watch the manifests, reconcile the host, serve HTTP')
     .option('--manifests <dir>', 'the manifests directory (desired state)', DEFAULT_MANIFESTS)
     .option('--state <dir>', 'the state directory (status, proposals, audit log)', '.systemmanager')
-    .option('--listen <host:port>', 'the HTTP listener', parseListen, parseListen('127.0.0.1:8080'))
+    .option('--listen <host:port>', 'the HTTP listener', (v: string) => (parseListen(v), v), '127.0.0.1:8080')
     .option('--docker-socket <path>', 'the Docker engine socket (default $DOCKER_HOST or /var/run/docker.sock)')
     .option('--allow-empty', 'let a manifests directory that declares nothing delete everything (off: an empty checkout deletes nothing)', false)
     .option('--host-name <name>', "this host's Host resource name", sanitizeHostName(os.hostname()))
@@ -76,19 +80,25 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
     .option('--allowed-host <name>', 'another Host header name to answer for, such as a tailnet name (repeatable; loopback is always allowed)', collectHost, [] as string[])
     .option('--metrics-listen <host:port>', 'also serve /metrics on its own listener (no Host check there; for a cluster Prometheus)', parseListen)
     .option('--metrics-auth', '/metrics needs a bearer token with the metrics:read scope (default: open, like node_exporter)', false)
+    .option('--allowed-origin <origin>', 'a browser Origin accepted besides the server\'s own, e.g. https://ops.example.ts.net (repeatable)', collectList, [] as string[])
+    .option('--trusted-proxy <address>', 'an address whose Tailscale-User-Login/-Name headers are trusted (repeatable; default loopback, where tailscale serve connects from)', collectList, [] as string[])
+    .option('--allow-self-approval', 'let a proposer approve their own proposals (single-operator setups only; every such approval is marked in the audit log)', false)
     .option('--file-root <dir>', 'a directory file_operations may read (repeatable; none: file_operations is off)', collectDir, [] as string[])
     .option('--http-allow <cidr|host>', 'a CIDR, address or host name http_request_test may reach although it is loopback/private/link-local (repeatable)', collectAllow, [] as string[])
-    .action(async (opts: { manifests: string; state: string; listen: { host: string; port: number }; dockerSocket?: string; allowEmpty: boolean; hostName: string; hostLabel: Labels; allowedHost: string[]; stdio: boolean; metricsListen?: { host: string; port: number }; metricsAuth: boolean; fileRoot: string[]; httpAllow: string[] }) => {
+    .action(async (opts: { manifests: string; state: string; listen: string; dockerSocket?: string; allowedOrigin: string[]; trustedProxy: string[]; allowSelfApproval: boolean; allowEmpty: boolean; hostName: string; hostLabel: Labels; allowedHost: string[]; stdio: boolean; metricsListen?: { host: string; port: number }; metricsAuth: boolean; fileRoot: string[]; httpAllow: string[] }) => {
       const logger = createLogger();
       const agent = await Agent.start({
         manifestsDir: resolve(opts.manifests),
         stateDir: resolve(opts.state),
-        listen: opts.listen,
+        listen: parseListen(opts.listen),
         dockerSocket: opts.dockerSocket ?? dockerSocketFromEnv(),
         allowEmpty: opts.allowEmpty,
         hostName: opts.hostName,
         hostLabels: opts.hostLabel,
         allowedHosts: opts.allowedHost,
+        allowedOrigins: opts.allowedOrigin,
+        ...(opts.trustedProxy.length ? { trustedProxies: opts.trustedProxy } : {}),
+        allowSelfApproval: opts.allowSelfApproval,
         ...(opts.metricsListen ? { metricsListen: opts.metricsListen } : {}),
         metricsAuth: opts.metricsAuth,
         fileRoots: opts.fileRoot,
