@@ -3,6 +3,7 @@
 // STYLE rule 7). `createDockerEngine` adapts dockerode; it maps transport failures to
 // DockerUnavailableError and HTTP failures to DockerApiError carrying the daemon's own message.
 
+import { SystemManagerError, type ErrorCode } from '../../resources/errors.ts';
 import Docker from 'dockerode';
 import type { ContainerCreateOptions } from 'dockerode';
 
@@ -94,24 +95,14 @@ export interface DockerEngine {
   streamEvents(filters: EventFilters, onEvent: (e: DockerEvent) => void, signal: AbortSignal, onOpen?: () => void): Promise<void>;
 }
 
-/** DOCKER_ERROR_CODES lists the stable codes of this folder's errors (to join resources/errors.ts ERROR_CODES). */
-export const DOCKER_ERROR_CODES = {
-  DOCKER_UNAVAILABLE: 'The Docker engine cannot be reached on its socket (not running, restarting, or no permission).',
-  DOCKER_API_ERROR: 'The Docker engine refused a request; the message is the daemon\'s own.',
-  IMAGE_NOT_PRESENT: 'The image is missing locally and pullPolicy Never forbids pulling it.',
-  IMAGE_PULL_FAILED: 'Pulling the image failed (registry unreachable, unknown image, no permission).',
-} as const;
-
-/** DockerErrorCode is one of DOCKER_ERROR_CODES. */
-export type DockerErrorCode = keyof typeof DOCKER_ERROR_CODES;
+/** DockerErrorCode is one of the Docker codes of resources/errors.ts (where every code is listed and documented). */
+export type DockerErrorCode = Extract<ErrorCode, 'DOCKER_UNAVAILABLE' | 'DOCKER_API_ERROR' | 'IMAGE_NOT_PRESENT' | 'IMAGE_PULL_FAILED'>;
 
 /** DockerError is the base of this folder's errors; `code` is stable. */
-export class DockerError extends Error {
-  readonly code: DockerErrorCode;
+export class DockerError extends SystemManagerError {
+  declare readonly code: DockerErrorCode;
   constructor(code: DockerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.name = new.target.name;
+    super(code, message, options);
   }
 }
 

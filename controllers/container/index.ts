@@ -15,7 +15,7 @@ import { listManagedNames } from './observe.ts';
 import { ContainerReconciler, type ContainerReconcilerOptions } from './reconciler.ts';
 import type { ContainerPolicy, ContainerSpec } from './spec.ts';
 
-export { createDockerEngine, DockerApiError, DockerUnavailableError, ImageNotPresentError, ImagePullError, DOCKER_ERROR_CODES } from './engine.ts';
+export { createDockerEngine, DockerApiError, DockerUnavailableError, ImageNotPresentError, ImagePullError } from './engine.ts';
 export type { ContainerObservation, DockerEngine, DockerEngineOptions, DockerEvent } from './engine.ts';
 export { ContainerReconciler, ContainerReason, planAction } from './reconciler.ts';
 export type { Action, ContainerReconcilerOptions, CrashLoopOptions, Plan } from './reconciler.ts';
