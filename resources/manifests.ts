@@ -58,18 +58,23 @@ export function parseManifests(text: string, file: string, limits: CodecLimits =
       continue;
     }
     inFile.set(key, doc.line);
-    resources.push({ key, resource: toDesired(outcome.resource, outcome.kind), file, document: doc.index, line: doc.line });
+    resources.push({ key, resource: toDesired(outcome.resource), file, document: doc.index, line: doc.line });
   }
   return { file, resources: errors.length ? [] : resources, errors };
 }
 
-/** toDesired keeps only what a manifest may declare: server-set metadata and status are ignored, as kubectl apply does. */
-function toDesired(doc: DesiredResource, kind: KindName): DesiredResource {
-  const { name, labels, annotations } = doc.metadata;
+/**
+ * toDesired keeps only what a manifest may declare — apiVersion, kind, name, labels, annotations,
+ * spec — dropping server-set metadata and status as `kubectl apply` does, and empty label or
+ * annotation maps, so equal declarations compare equal wherever they came from (a file, a proposal,
+ * a REST body). The one place this is decided.
+ */
+export function toDesired(object: Pick<DesiredResource, 'apiVersion' | 'kind' | 'spec'> & { metadata: DesiredResource['metadata'] }): DesiredResource {
+  const { name, labels, annotations } = object.metadata;
   const metadata: DesiredResource['metadata'] = { name };
-  if (labels) metadata.labels = labels;
-  if (annotations) metadata.annotations = annotations;
-  return { apiVersion: doc.apiVersion, kind, metadata, spec: (doc.spec ?? {}) as DesiredResource['spec'] };
+  if (labels && Object.keys(labels).length) metadata.labels = { ...labels };
+  if (annotations && Object.keys(annotations).length) metadata.annotations = { ...annotations };
+  return { apiVersion: object.apiVersion, kind: object.kind, metadata, spec: structuredClone(object.spec ?? {}) };
 }
 
 /**

@@ -22,16 +22,9 @@ export interface AuditEntry {
   secret?: string;
 }
 
-/** AuditRecord is one line of audit.log as written. */
-export interface AuditRecord {
+/** AuditRecord is one line of audit.log as written: the entry, minus the secret, plus time, HMAC and chain. */
+export interface AuditRecord extends Omit<AuditEntry, 'secret'> {
   time: string;
-  identity?: Identity;
-  action: string;
-  target?: string;
-  outcome: AuditOutcome;
-  scope?: string;
-  proposal?: string;
-  detail?: string;
   secretHmac?: string;
   /** prev: `hash` of the line before (64 zeros for the first line). */
   prev: string;

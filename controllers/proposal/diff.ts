@@ -7,14 +7,8 @@ import { sha256Hex } from '../../resources/canonical.ts';
 import type { Resource, DesiredResource } from '../../resources/types.ts';
 import { stringifyManifest } from '../../resources/yaml-codec.ts';
 
-/** toDesired keeps what a manifest declares: apiVersion, kind, name, labels, annotations, spec. */
-export function toDesired(object: Pick<Resource, 'apiVersion' | 'kind' | 'spec'> & { metadata: DesiredResource['metadata'] }): DesiredResource {
-  const { name, labels, annotations } = object.metadata;
-  const metadata: DesiredResource['metadata'] = { name };
-  if (labels && Object.keys(labels).length) metadata.labels = { ...labels };
-  if (annotations && Object.keys(annotations).length) metadata.annotations = { ...annotations };
-  return { apiVersion: object.apiVersion, kind: object.kind, metadata, spec: structuredClone(object.spec ?? {}) };
-}
+/** toDesired is resources/manifests.ts's: what a manifest declares, without server-set fields. */
+export { toDesired } from '../../resources/manifests.ts';
 
 /**
  * ABSENT is the fingerprint of a target that does not exist. A fingerprint is the hash of a target's

@@ -3,6 +3,7 @@
 // way `kubectl apply` decides: kind and name come from the object, an object that exists becomes an
 // update against its current resourceVersion, one that does not becomes a create.
 
+import { toDesired } from '../../resources/manifests.ts';
 import { NotFoundError, SystemManagerError } from '../../resources/errors.ts';
 import { isKindName, KINDS, type KindName } from '../../resources/kinds.ts';
 import type { ResourceStore } from '../../resources/store.ts';
@@ -70,18 +71,9 @@ function completeChange(raw: unknown, i: number, store: ResourceStore): Proposed
   }
   if (object === undefined) throw badRequest(`${where}: ${op} needs an object`);
   const operation = op === 'apply' ? (current ? 'update' : 'create') : op;
-  const desired = toDesired(object as Record<string, unknown>);
+  const desired = toDesired(object as unknown as DesiredResource); // validated against its kind by the proposal service
   if (operation === 'create') return { operation, kind, name, object: desired };
   return { operation: 'update', kind, name, baseResourceVersion: str(raw.baseResourceVersion) ?? current?.metadata.resourceVersion ?? '0', object: desired };
-}
-
-/** toDesired drops server-set metadata and status, as `kubectl apply` ignores them. */
-function toDesired(o: Record<string, unknown>): DesiredResource {
-  const m = o.metadata as Record<string, unknown>;
-  const metadata: Record<string, unknown> = { name: m.name };
-  if (m.labels !== undefined) metadata.labels = m.labels;
-  if (m.annotations !== undefined) metadata.annotations = m.annotations;
-  return { apiVersion: o.apiVersion, kind: o.kind, metadata, spec: o.spec ?? {} } as DesiredResource;
 }
 
 function str(v: unknown): string | undefined {

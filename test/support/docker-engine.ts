@@ -132,6 +132,27 @@ async function processesNaming(dir: string): Promise<number[]> {
   return pids;
 }
 
+/** descendantsOf lists every process below the given ones (children, grandchildren, ...). */
+async function descendantsOf(roots: number[]): Promise<number[]> {
+  const parentOf = new Map<number, number>();
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // Field 4 is the parent PID; the command name (field 2) may contain spaces, so parse after ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid) parentOf.set(Number(entry), ppid);
+  }
+  const found = new Set<number>();
+  let frontier = new Set(roots);
+  while (frontier.size) {
+    const next = new Set<number>();
+    for (const [pid, ppid] of parentOf) if (frontier.has(ppid) && !found.has(pid)) next.add(pid);
+    for (const pid of next) found.add(pid);
+    frontier = next;
+  }
+  return [...found];
+}
+
 /** mountsUnder lists the mount points at or below dir, deepest first. */
 async function mountsUnder(dir: string): Promise<string[]> {
   const text = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
@@ -228,8 +249,11 @@ export class FaultDaemon {
     // containerd exits shortly after dockerd; give it a moment before removing its state.
     await new Promise((r) => setTimeout(r, 500));
     // A daemon that was SIGKILLed can leave its containerd and shims behind: they all name this
-    // directory on their command line, so they are found (and ended) by that, one PID at a time.
-    for (const pid of await processesNaming(this.dir)) {
+    // directory on their command line, so they are found (and ended) by that, one PID at a time —
+    // with their containers' processes, which do not name it and, once their root file system is
+    // removed below, would spin (their `sleep` can no longer be executed) until the machine restarts.
+    const daemonParts = await processesNaming(this.dir);
+    for (const pid of [...(await descendantsOf(daemonParts)), ...daemonParts]) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
